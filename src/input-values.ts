@@ -1,5 +1,5 @@
-import { statSync } from 'node:fs'
-import { isAbsolute, resolve } from 'node:path'
+import { readdirSync, statSync } from 'node:fs'
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path'
 
 /**
  * Parsers for single input values. Each returns the parsed value, or undefined after pushing
@@ -96,4 +96,38 @@ export function parseExistingFile(name: string, value: string, base: string, err
   }
 
   return path
+}
+
+/**
+ * Expands `*` and `?` in the file name part of a path (not in its folders), so a workflow can
+ * name an artifact it did not build itself, such as `layers/*-arm64.zip`. Returns the matching
+ * files sorted, or reports an error when none matches. A path without wildcards is checked as is.
+ */
+export function expandFilePattern(name: string, value: string, base: string, errors: string[]): string[] {
+  const file = basename(value)
+  if (!/[*?]/.test(file)) {
+    const path = parseExistingFile(name, value, base, errors)
+    return path === undefined ? [] : [path]
+  }
+
+  const folder = resolve(base, dirname(value))
+  const pattern = new RegExp(`^${file.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`)
+  let names: string[]
+  try {
+    names = readdirSync(folder)
+  } catch {
+    errors.push(`${name} "${value}": folder ${folder} not found`)
+    return []
+  }
+
+  const matches = names
+    .filter((entry) => pattern.test(entry))
+    .map((entry) => join(folder, entry))
+    .filter((path) => statSync(path).isFile())
+    .sort()
+  if (matches.length === 0) {
+    errors.push(`${name} "${value}" matches no file in ${folder}`)
+  }
+
+  return matches
 }

@@ -1,6 +1,7 @@
 import * as core from '@actions/core'
 
 import {
+  expandFilePattern,
   parseBoolean,
   parseChoice,
   parseExistingFile,
@@ -42,6 +43,7 @@ export const INPUT_NAMES = [
   'php-net-url',
   'php-source',
   'php-keyring',
+  'pecl-url',
   'lambda-endpoint-url',
   's3-endpoint-url'
 ] as const
@@ -70,7 +72,7 @@ export const DEFAULT_INPUTS: Inputs = {
   'license-info': '',
   builder: 'docker',
   'base-image': 'public.ecr.aws/lambda/provided:al2023',
-  optimize: 'speed',
+  optimize: 'size',
   compiler: 'gcc',
   'smoke-test': 'true',
   's3-bucket': '',
@@ -84,6 +86,7 @@ export const DEFAULT_INPUTS: Inputs = {
   'php-net-url': 'https://www.php.net',
   'php-source': '',
   'php-keyring': '',
+  'pecl-url': 'https://pecl.php.net/get',
   'lambda-endpoint-url': '',
   's3-endpoint-url': ''
 }
@@ -142,8 +145,8 @@ export interface Config {
   smokeTest: boolean
   /** Template with `{region}`, for renderS3Bucket(). */
   s3Bucket?: string
-  /** Absolute path of the layer zip to publish (publish mode only). */
-  layerZip?: string
+  /** Absolute paths of the layer zips to publish, one per architecture (publish mode only; empty otherwise). */
+  layerZips: string[]
   dryRun: boolean
   release?: ReleaseConfig
   maxParallelRegions: number
@@ -154,6 +157,8 @@ export interface Config {
   phpSource?: string
   /** Absolute path of a GnuPG keyring for checking the tarball's .asc signature. */
   phpKeyring?: string
+  /** Base URL that serves PECL tarballs as NAME-VERSION.tgz, without a trailing slash. */
+  peclUrl: string
   lambdaEndpointUrl?: string
   s3EndpointUrl?: string
 }
@@ -260,7 +265,7 @@ export function parseConfig(inputs: Inputs, options: ParseOptions): Config {
   errors.push(...checkS3BucketTemplate(s3Bucket, regions ?? []))
   warnAboutSharedBucket(s3Bucket, regions ?? [], warn)
 
-  const layerZip = parseLayerZip(inputs['layer-zip'].trim(), mode, workspace, errors)
+  const layerZips = parseLayerZips(inputs['layer-zip'].trim(), mode, workspace, errors)
   const dryRun = parseBoolean('dry-run', value('dry-run'), errors)
   const release = parseRelease(value('release'), value('github-token'), value('tag'), mode, env, errors)
   const maxParallelRegions = parsePositiveInteger('max-parallel-regions', value('max-parallel-regions'), errors)
@@ -269,6 +274,7 @@ export function parseConfig(inputs: Inputs, options: ParseOptions): Config {
   const phpNetUrl = parseHttpUrl('php-net-url', value('php-net-url'), errors)
   const phpSource = optionalFile('php-source', value('php-source'), workspace, errors)
   const phpKeyring = optionalFile('php-keyring', value('php-keyring'), workspace, errors)
+  const peclUrl = parseHttpUrl('pecl-url', value('pecl-url'), errors)
   if (value('php-source') !== '' && phpVersion !== undefined && parseVersionSpec(phpVersion)?.kind !== 'exact') {
     errors.push(`php-version "${phpVersion}" cannot be resolved offline: with php-source, give the tarball's exact version, e.g. 8.3.14`)
   }
@@ -298,7 +304,7 @@ export function parseConfig(inputs: Inputs, options: ParseOptions): Config {
     compiler: compiler!,
     smokeTest: smokeTest!,
     s3Bucket: s3Bucket === '' ? undefined : s3Bucket,
-    layerZip,
+    layerZips,
     dryRun: dryRun!,
     release,
     maxParallelRegions: maxParallelRegions!,
@@ -306,6 +312,7 @@ export function parseConfig(inputs: Inputs, options: ParseOptions): Config {
     phpNetUrl: phpNetUrl!,
     phpSource,
     phpKeyring,
+    peclUrl: peclUrl!,
     lambdaEndpointUrl,
     s3EndpointUrl
   }
@@ -472,18 +479,19 @@ function warnAboutSharedBucket(s3Bucket: string, regions: string[], warn: (messa
   warn(`s3-bucket "${s3Bucket}" has no {region} placeholder, so every Region reads the layer zip from the same bucket; Lambda may reject a bucket in another Region`)
 }
 
-function parseLayerZip(value: string, mode: Mode | undefined, workspace: string, errors: string[]): string | undefined {
+function parseLayerZips(value: string, mode: Mode | undefined, workspace: string, errors: string[]): string[] {
   if (mode === 'publish' && value === '') {
     errors.push('mode "publish" needs layer-zip: the path of the zip built by an earlier job with mode build')
-    return undefined
+    return []
   }
 
   if (mode !== 'publish' && value !== '') {
     errors.push(`layer-zip "${value}" is read only in mode publish, but mode is "${mode ?? 'invalid'}": remove layer-zip or set mode: publish`)
-    return undefined
+    return []
   }
 
-  return value === '' ? undefined : parseExistingFile('layer-zip', value, workspace, errors)
+  const paths = parseList(value).flatMap((path) => expandFilePattern('layer-zip', path, workspace, errors))
+  return unique(paths)
 }
 
 function parseRelease(

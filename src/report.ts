@@ -2,8 +2,11 @@ import * as core from '@actions/core'
 
 import type { Architecture } from './inputs.js'
 
-/** `new` when PublishLayerVersion made a version, `reused` when the latest version had the same CodeSha256. */
-export type LayerStatus = 'new' | 'reused' | 'failed'
+/**
+ * `new` when PublishLayerVersion made a version, `reused` when the latest version had the same
+ * CodeSha256, `dry-run` when nothing was called because dry-run is set.
+ */
+export type LayerStatus = 'new' | 'reused' | 'failed' | 'dry-run'
 
 /** The outcome of publishing one architecture's layer to one Region. */
 export interface LayerResult {
@@ -185,7 +188,7 @@ function layerOutput(layer: LayerResult): Record<string, unknown> {
 }
 
 function countByStatus(layers: readonly LayerResult[]): string {
-  const statuses: LayerStatus[] = ['new', 'reused', 'failed']
+  const statuses: LayerStatus[] = ['new', 'reused', 'failed', 'dry-run']
   return statuses.map((status) => `${layers.filter((layer) => layer.status === status).length} ${status}`).join(', ')
 }
 

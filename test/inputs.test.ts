@@ -69,11 +69,11 @@ describe('parseConfig defaults', () => {
       licenseInfo: undefined,
       builder: 'docker',
       baseImage: 'public.ecr.aws/lambda/provided:al2023',
-      optimize: 'speed',
+      optimize: 'size',
       compiler: 'gcc',
       smokeTest: true,
       s3Bucket: undefined,
-      layerZip: undefined,
+      layerZips: [],
       dryRun: false,
       release: undefined,
       maxParallelRegions: 4,
@@ -81,6 +81,7 @@ describe('parseConfig defaults', () => {
       phpNetUrl: 'https://www.php.net',
       phpSource: undefined,
       phpKeyring: undefined,
+      peclUrl: 'https://pecl.php.net/get',
       lambdaEndpointUrl: undefined,
       s3EndpointUrl: undefined
     })
@@ -157,7 +158,20 @@ describe('parseConfig values', () => {
   })
 
   it('resolves layer-zip in publish mode', () => {
-    expect(parse({ mode: 'publish', 'layer-zip': 'dist/layer.zip' }).layerZip).toBe(join(workspace, 'dist', 'layer.zip'))
+    expect(parse({ mode: 'publish', 'layer-zip': 'dist/layer.zip' }).layerZips).toEqual([join(workspace, 'dist', 'layer.zip')])
+  })
+
+  it('resolves a layer-zip list', () => {
+    writeFileSync(join(workspace, 'dist', 'arm.zip'), 'zip')
+    const config = parse({ mode: 'publish', 'layer-zip': 'dist/layer.zip\ndist/arm.zip' })
+    expect(config.layerZips).toEqual([join(workspace, 'dist', 'layer.zip'), join(workspace, 'dist', 'arm.zip')])
+  })
+
+  it('expands a layer-zip file pattern', () => {
+    writeFileSync(join(workspace, 'dist', 'php-8.4.1-arm64.zip'), 'zip')
+    writeFileSync(join(workspace, 'dist', 'php-8.4.1-x86_64.zip'), 'zip')
+    const config = parse({ mode: 'publish', 'layer-zip': 'dist/php-*.zip' })
+    expect(config.layerZips).toEqual([join(workspace, 'dist', 'php-8.4.1-arm64.zip'), join(workspace, 'dist', 'php-8.4.1-x86_64.zip')])
   })
 
   it('resolves php-source and php-keyring', () => {
@@ -380,6 +394,10 @@ describe('parseConfig rejects', () => {
     expect(errorsOf({ mode: 'publish', 'layer-zip': 'dist/missing.zip' })).toEqual([
       `layer-zip "dist/missing.zip" not found (looked at ${join(workspace, 'dist', 'missing.zip')})`
     ])
+  })
+
+  it('layer-zip pattern matching nothing', () => {
+    expect(errorsOf({ mode: 'publish', 'layer-zip': 'dist/*-arm64.zip' })).toEqual([`layer-zip "dist/*-arm64.zip" matches no file in ${join(workspace, 'dist')}`])
   })
 
   it('layer-zip that is a folder', () => {

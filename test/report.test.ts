@@ -122,7 +122,7 @@ describe('setOutputs', () => {
     setOutputs(sampleReport())
 
     const logged = (process.stdout.write as jest.Mock).mock.calls.map((call) => String(call[0]))
-    expect(logged).toContain('Output layers: 4 entries (1 new, 2 reused, 1 failed)\n')
+    expect(logged).toContain('Output layers: 4 entries (1 new, 2 reused, 1 failed, 0 dry-run)\n')
     expect(logged).toContain('Output arns: 3 ARNs\n')
     expect(logged).toContain('Output php-version: 8.4.3\n')
   })

@@ -99507,7 +99507,7 @@ function bufferIncludes(buffer, content) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4843);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4835);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -99516,7 +99516,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4843:
+/***/ 4835:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -100122,7 +100122,22 @@ async function cachedDownload(options) {
     return { ...downloaded, fromCache: false };
 }
 
+;// CONCATENATED MODULE: ./src/versions.ts
+/** Compares dotted versions numerically: negative when a < b, 0 when equal, positive when a > b ('2.9' < '2.34'). */
+function compareVersions(a, b) {
+    const partsA = a.split('.').map(Number);
+    const partsB = b.split('.').map(Number);
+    for (let i = 0; i < Math.max(partsA.length, partsB.length); i++) {
+        const difference = (partsA[i] ?? 0) - (partsB[i] ?? 0);
+        if (difference !== 0) {
+            return difference;
+        }
+    }
+    return 0;
+}
+
 ;// CONCATENATED MODULE: ./src/resolve.ts
+
 
 
 /** php.net, whose releases JSON API and /distributions/ folder this module reads. */
@@ -100153,18 +100168,7 @@ function parseVersionSpec(input) {
     }
     return undefined;
 }
-/** Compares two X.Y.Z versions numerically: negative when a < b, 0 when equal, positive when a > b. */
-function compareVersions(a, b) {
-    const partsA = a.split('.').map(Number);
-    const partsB = b.split('.').map(Number);
-    for (let i = 0; i < Math.max(partsA.length, partsB.length); i++) {
-        const difference = (partsA[i] ?? 0) - (partsB[i] ?? 0);
-        if (difference !== 0) {
-            return difference;
-        }
-    }
-    return 0;
-}
+
 /** Builds the releases JSON API URL for a query such as { version: '8.4', max: '3' }. */
 function releasesApiUrl(baseUrl, query = {}) {
     const url = new URL('releases/index.php', checkedBase(baseUrl));
@@ -101010,21 +101014,11 @@ var external_node_util_ = __nccwpck_require__(7975);
 
 
 
+
 const execFileAsync = (0,external_node_util_.promisify)(external_node_child_process_.execFile);
 /** glibc of Amazon Linux 2023, the base of Lambda's provided.al2023 runtime (package glibc-2.34-*.amzn2023). */
 const PROVIDED_AL2023_GLIBC = '2.34';
-/** Compares dotted versions numerically: compareVersions('2.9', '2.34') < 0. */
-function glibc_compareVersions(left, right) {
-    const leftParts = left.split('.').map(Number);
-    const rightParts = right.split('.').map(Number);
-    for (let index = 0; index < Math.max(leftParts.length, rightParts.length); index++) {
-        const difference = (leftParts[index] ?? 0) - (rightParts[index] ?? 0);
-        if (difference !== 0) {
-            return difference;
-        }
-    }
-    return 0;
-}
+
 /**
  * Parses `readelf --dyn-syms -W` output into the undefined symbols bound to a GLIBC_ version,
  * for example "UND memcpy@GLIBC_2.14 (5)" -> { symbol: 'memcpy', version: '2.14' }.
@@ -101070,7 +101064,7 @@ async function readGlibcNeeds(path, file, options = {}) {
         }
         symbolsByVersion.set(version, symbols);
     }
-    const versions = [...symbolsByVersion.keys()].sort(glibc_compareVersions);
+    const versions = [...symbolsByVersion.keys()].sort(compareVersions);
     return { file, maxVersion: versions.at(-1), symbolsByVersion };
 }
 async function runReadelf(readelf, args) {
@@ -101136,7 +101130,7 @@ async function readLayerGlibcNeeds(layerDir, target = PROVIDED_AL2023_GLIBC, opt
         files.push(await readGlibcNeeds(path, (0,external_node_path_.relative)(layerDir, path), options));
     }
     const versions = files.flatMap((needs) => (needs.maxVersion === undefined ? [] : [needs.maxVersion]));
-    return { target, maxVersion: versions.sort(glibc_compareVersions).at(-1), files };
+    return { target, maxVersion: versions.sort(compareVersions).at(-1), files };
 }
 /**
  * Fails when any ELF file of the layer needs a glibc newer than `target`. The message names each
@@ -101158,8 +101152,8 @@ async function checkGlibcCeiling(layerDir, target = PROVIDED_AL2023_GLIBC, optio
 }
 function describeTooNew(needs, target) {
     return [...needs.symbolsByVersion.entries()]
-        .filter(([version]) => glibc_compareVersions(version, target) > 0)
-        .sort(([left], [right]) => glibc_compareVersions(left, right))
+        .filter(([version]) => compareVersions(version, target) > 0)
+        .sort(([left], [right]) => compareVersions(left, right))
         .map(([version, symbols]) => {
         const named = symbols.length > 0 ? symbols.join(', ') : 'no symbol named; a version need of the file';
         return `  ${needs.file} needs GLIBC_${version} (${named})`;
@@ -101307,7 +101301,7 @@ async function chooseBuildRoot(options) {
         return (0,external_node_path_.resolve)(setting);
     }
     const hostGlibc = await host.glibcVersion();
-    if (glibc_compareVersions(hostGlibc, target) <= 0) {
+    if (compareVersions(hostGlibc, target) <= 0) {
         return undefined;
     }
     const root = defaultBuildRoot(options.cacheDir, host);
@@ -104653,7 +104647,7 @@ function highestVersionByFile(missing) {
             continue;
         }
         const current = highest.get(entry.file);
-        if (current === undefined || glibc_compareVersions(entry.version.replace(/^GLIBC_/, ''), current.replace(/^GLIBC_/, '')) > 0) {
+        if (current === undefined || compareVersions(entry.version.replace(/^GLIBC_/, ''), current.replace(/^GLIBC_/, '')) > 0) {
             highest.set(entry.file, entry.version);
         }
     }
@@ -104948,7 +104942,7 @@ async function freePort() {
 // Highest glibc symbol version each Lambda OS-only runtime provides: Amazon Linux 2023 ships
 // glibc 2.34 and Amazon Linux 2 ships 2.26 (the base images' glibc packages).
 const RUNTIME_GLIBC = { 'provided.al2023': '2.34', 'provided.al2': '2.26' };
-/** Runs the stages the mode asks for and returns what the report stage shows. */
+/** Runs the stages of the configured mode and returns the report for the report stage. */
 async function runPipeline(config, options = {}) {
     const folders = options.folders ?? workFolders();
     switch (config.mode) {

@@ -8,7 +8,7 @@
 //   npm run demo -- --help
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
@@ -123,7 +123,7 @@ async function chooseSource(options: DemoOptions): Promise<LocalSource | undefin
   if (options.source !== 'debian') {
     try {
       const release = await resolvePhpRelease(options.phpVersion, { baseUrl: options.phpNetUrl, timeoutMs: 5000 })
-      console.log(`php.net answered: PHP ${release.version}; the action downloads and verifies it.`)
+      console.log(`php.net lists PHP ${release.version}; the action downloads and verifies it.`)
       return undefined
     } catch (error) {
       if (options.source === 'php.net') {
@@ -175,6 +175,7 @@ async function runAction(options: DemoOptions, local: LocalSource | undefined, e
   await mkdir(runDir, { recursive: true })
   const tempDir = await mkdtemp(join(runDir, 'run-'))
   const outputFile = join(tempDir, 'outputs')
+  await writeFile(outputFile, '')
 
   const inputs: Record<string, string> = {
     mode: 'build-and-publish',
@@ -219,7 +220,7 @@ async function printResult(outputs: ActionOutputs): Promise<void> {
   const zipPaths = (outputs.values['zip-path'] ?? '').split('\n').filter((path) => path !== '')
   const layers = JSON.parse(outputs.values.layers ?? '[]') as LayerResult[]
   if (zipPaths.length === 0) {
-    console.log('The action built no layer; its log above says why.')
+    console.log('The action built no layer: the error is in its log above.')
     return
   }
 

@@ -2,7 +2,7 @@ import { LambdaClient, ListLayerVersionsCommand, type LambdaClientConfig } from 
 
 import type { Architecture } from './inputs.js'
 
-/** Where to look for the published layer. */
+/** Location of the published layer to read. */
 export interface PublishedLayerQuery {
   region: string
   layerName: string

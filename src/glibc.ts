@@ -3,6 +3,8 @@ import { open, readdir, stat } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { promisify } from 'node:util'
 
+import { compareVersions } from './versions.js'
+
 const execFileAsync = promisify(execFile)
 
 /** glibc of Amazon Linux 2023, the base of Lambda's provided.al2023 runtime (package glibc-2.34-*.amzn2023). */
@@ -30,20 +32,7 @@ export interface GlibcCheckOptions {
   readelf?: string
 }
 
-/** Compares dotted versions numerically: compareVersions('2.9', '2.34') < 0. */
-export function compareVersions(left: string, right: string): number {
-  const leftParts = left.split('.').map(Number)
-  const rightParts = right.split('.').map(Number)
-
-  for (let index = 0; index < Math.max(leftParts.length, rightParts.length); index++) {
-    const difference = (leftParts[index] ?? 0) - (rightParts[index] ?? 0)
-    if (difference !== 0) {
-      return difference
-    }
-  }
-
-  return 0
-}
+export { compareVersions }
 
 /**
  * Parses `readelf --dyn-syms -W` output into the undefined symbols bound to a GLIBC_ version,

@@ -9,8 +9,8 @@ import type { Architecture } from './inputs.js'
 export const LAYER_INFO_PATH = 'php/layer.json'
 
 /**
- * What a layer holds, written into the layer so that a later job publishing the zip (mode
- * publish) knows its architecture, PHP version and extensions without rebuilding it.
+ * Manifest of a layer's contents, written into the layer so that a later job publishing the
+ * zip (mode publish) reads its architecture, PHP version and extensions without rebuilding it.
  */
 export interface LayerInfo {
   phpVersion: string

@@ -18,7 +18,7 @@ import { smokeTest } from './smoke-test.js'
 import { smokeTestDocker } from './smoke-test-docker.js'
 import { renderLayerName } from './templates.js'
 
-/** A zip ready to publish, with what its manifest says it holds. */
+/** A zip ready to publish, with the contents its manifest lists. */
 export interface PackagedLayer {
   info: LayerInfo
   zipPath: string
@@ -27,7 +27,7 @@ export interface PackagedLayer {
   zipBytes: number
 }
 
-/** What the pipeline needs besides the configuration; tests and the local demo set these. */
+/** Settings besides the configuration, which tests and the local demo set. */
 export interface PipelineOptions {
   folders?: WorkFolders
   /** AWS credentials for local endpoints; unset means the SDK's default credential chain. */
@@ -38,7 +38,7 @@ export interface PipelineOptions {
 // glibc 2.34 and Amazon Linux 2 ships 2.26 (the base images' glibc packages).
 const RUNTIME_GLIBC: Record<string, string> = { 'provided.al2023': '2.34', 'provided.al2': '2.26' }
 
-/** Runs the stages the mode asks for and returns what the report stage shows. */
+/** Runs the stages of the configured mode and returns the report for the report stage. */
 export async function runPipeline(config: Config, options: PipelineOptions = {}): Promise<RunReport> {
   const folders = options.folders ?? workFolders()
 

@@ -1,5 +1,6 @@
 import { errorMessage } from './errors.js'
 import { fetchText, normalizeSha256, type FetchFunction } from './download.js'
+import { compareVersions } from './versions.js'
 
 /** php.net, whose releases JSON API and /distributions/ folder this module reads. */
 export const DEFAULT_PHP_NET_URL = 'https://www.php.net'
@@ -85,20 +86,7 @@ export function parseVersionSpec(input: string): VersionSpec | undefined {
   return undefined
 }
 
-/** Compares two X.Y.Z versions numerically: negative when a < b, 0 when equal, positive when a > b. */
-export function compareVersions(a: string, b: string): number {
-  const partsA = a.split('.').map(Number)
-  const partsB = b.split('.').map(Number)
-
-  for (let i = 0; i < Math.max(partsA.length, partsB.length); i++) {
-    const difference = (partsA[i] ?? 0) - (partsB[i] ?? 0)
-    if (difference !== 0) {
-      return difference
-    }
-  }
-
-  return 0
-}
+export { compareVersions }
 
 /** Builds the releases JSON API URL for a query such as { version: '8.4', max: '3' }. */
 export function releasesApiUrl(baseUrl: string, query: Record<string, string> = {}): string {

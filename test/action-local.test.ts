@@ -12,6 +12,7 @@ import { writeLayerInfo } from '../src/layer-info.js'
 import { zipLayer } from '../src/package.js'
 import { NOTES_END_MARKER, NOTES_START_MARKER } from '../src/release.js'
 import { GitHubApiStandIn } from './support/github-api.js'
+import { PhpNetStandIn } from './support/php-net.js'
 
 const run = promisify(execFile)
 
@@ -157,6 +158,40 @@ describe('action run with local-action', () => {
     expect(second.failed).toBe(false)
     expect(second.stdout).toMatch(/\| us-west-2 +\| x86_64 +\| \S+ +\| 1 +\| reused/)
     expect(second.stdout).toMatch(/\| eu-central-1 +\| x86_64 +\| \S+ +\| 1 +\| new/)
+  })
+
+  it('check mode compares with the published layer', async () => {
+    const phpNet = new PhpNetStandIn({ releases: [{ version: '8.3.14', sha256: { 'tar.xz': 'a'.repeat(64) } }] })
+    await phpNet.start()
+    const inputs = { mode: 'check', 'php-version': '8.3', regions: 'us-east-1', 'php-net-url': phpNet.baseUrl, 'lambda-endpoint-url': lambda.url }
+
+    try {
+      const current = await runAction(inputs)
+      expect(current.failed).toBe(false)
+      expect(current.outputs['update-available']).toBe('false')
+      expect(current.outputs['php-version']).toBe('8.3.14')
+
+      phpNet.addRelease({ version: '8.3.15', sha256: { 'tar.xz': 'b'.repeat(64) } })
+      const newer = await runAction(inputs)
+      expect(newer.failed).toBe(false)
+      expect(newer.outputs['update-available']).toBe('true')
+      expect(newer.outputs['php-version']).toBe('8.3.15')
+    } finally {
+      await phpNet.stop()
+    }
+  })
+
+  it('rejects a zip without a manifest', async () => {
+    const bare = join(workDir, 'bare')
+    await mkdir(bare, { recursive: true })
+    await writeFile(join(bare, 'bootstrap'), '#!/bin/sh\n')
+    await chmod(join(bare, 'bootstrap'), 0o755)
+    const zip = await zipLayer({ layerDir: bare, zipPath: join(workDir, 'bare.zip') })
+
+    const result = await runAction({ mode: 'publish', 'layer-zip': zip.zipPath, regions: 'us-east-1', 'lambda-endpoint-url': lambda.url })
+
+    expect(result.failed).toBe(true)
+    expect(result.stdout).toContain('has no php/layer.json')
   })
 })
 

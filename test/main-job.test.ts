@@ -21,11 +21,12 @@ import { PhpNetStandIn } from './support/php-net.js'
 // The action's main job on real input: the real PHP 8.2.32 release, which Debian ships unmodified
 // as php8.2_8.2.32.orig.tar.xz, served with its real sha256 by a local php.net stand-in. The
 // action runs from its entry point (src/index.ts) in build-and-publish mode with the native
-// builder: it resolves "8.2", downloads and verifies the tarball, compiles the default extension
-// set plus the PECL extensions in the Debian 11 build root, smoke-tests the layer in a bare root,
-// zips it and publishes it to three Regions of the local Lambda endpoint. php.net, PECL and AWS
-// cannot be reached from here, so local stand-ins serve them; everything else is real. The
-// built layer is then checked in a bare root holding only glibc 2.31 and a static busybox.
+// builder. It resolves "8.2", downloads and verifies the tarball, and compiles the default
+// extension set plus the PECL extensions in the Debian 11 build root. Then it smoke-tests the
+// layer in a bare root, zips it and publishes it to three Regions of the local Lambda endpoint.
+// php.net, PECL and AWS cannot be reached from here, so local stand-ins serve them; everything
+// else is real. The built layer is then checked in a bare root holding only glibc 2.31 and a
+// static busybox.
 // Needs root, debootstrap, bubblewrap, busybox-static, openssl and the Debian archive.
 
 const execFileAsync = promisify(execFile)
@@ -244,11 +245,31 @@ describe('main job on the real PHP 8.2 release', () => {
   const lambda = new LocalLambdaEndpoint({ credentials: [CREDENTIALS] })
   let phpNet: PhpNetStandIn
   let peclServer: Server
+  let peclBaseUrl: string
+
+  const inputs = (): Record<string, string> => ({
+    mode: 'build-and-publish',
+    builder: 'native',
+    'php-version': '8.2',
+    extensions: `default, ${PECL_EXTENSIONS.join(', ')}`,
+    regions: REGIONS.join(', '),
+    'php-net-url': phpNet.baseUrl,
+    'pecl-url': peclBaseUrl,
+    'lambda-endpoint-url': lambda.url
+  })
+  const environment = (): Record<string, string> => ({
+    RUNNER_TEMP: runnerTemp,
+    GITHUB_WORKSPACE: runnerTemp,
+    RUNTIME_LAYER_ACTION_CACHE_DIR: CACHE,
+    AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey
+  })
 
   beforeAll(async () => {
     const sourceTarball = await phpSourceTarball()
     const pecl = await serveFolder(await peclFixtures())
     peclServer = pecl.server
+    peclBaseUrl = pecl.baseUrl
     phpNet = new PhpNetStandIn({
       releases: [
         { version: PHP_VERSION, date: '02 Jul 2026', tags: ['security'], sha256: { 'tar.xz': PHP_SHA256 } },
@@ -264,25 +285,7 @@ describe('main job on the real PHP 8.2 release', () => {
     await rm(join(CACHE, 'php-source', `php-${PHP_VERSION}.tar.xz`), { force: true })
 
     runnerTemp = await mkdtemp(join(tmpdir(), 'main-job-'))
-    run = await runAction(
-      {
-        mode: 'build-and-publish',
-        builder: 'native',
-        'php-version': '8.2',
-        extensions: `default, ${PECL_EXTENSIONS.join(', ')}`,
-        regions: REGIONS.join(', '),
-        'php-net-url': phpNet.baseUrl,
-        'pecl-url': pecl.baseUrl,
-        'lambda-endpoint-url': lambda.url
-      },
-      {
-        RUNNER_TEMP: runnerTemp,
-        GITHUB_WORKSPACE: runnerTemp,
-        RUNTIME_LAYER_ACTION_CACHE_DIR: CACHE,
-        AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey
-      }
-    )
+    run = await runAction(inputs(), environment())
     if (run.code !== 0) {
       console.log(run.log)
     }
@@ -443,4 +446,20 @@ describe('main job on the real PHP 8.2 release', () => {
     expect(result.phpVersion).toBe(PHP_VERSION)
     expect(result.startupMessages).toEqual([])
   })
+
+  // Runs last because it rebuilds the layer folder the tests above read.
+  test('rerun rebuilds the same bytes and reuses every region', async () => {
+    const again = await runAction(inputs(), environment())
+    if (again.code !== 0) {
+      console.log(again.log)
+    }
+
+    expect(again.code).toBe(0)
+    expect(again.outputs['zip-sha256']).toBe(run.outputs['zip-sha256'])
+    const layers = JSON.parse(again.outputs.layers ?? '[]') as { status: string }[]
+    expect(layers.map((layer) => layer.status)).toEqual(['reused', 'reused', 'reused'])
+    for (const region of REGIONS) {
+      expect(lambda.layerVersions(region, 'php-8_2-x86_64')).toHaveLength(1)
+    }
+  }, BUILD_TIMEOUT_MS)
 })

@@ -4,6 +4,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { Readable, Transform } from 'node:stream'
 
+import { compareVersions } from '../../src/versions.js'
+
 /**
  * A stand-in for www.php.net on 127.0.0.1: the releases JSON API of /releases/index.php and
  * the /distributions/ folder. The JSON follows php/web-php (public/releases/index.php with
@@ -244,14 +246,14 @@ export class PhpNetStandIn {
     for (const release of this.releases) {
       const branch = branchOf(release.version)
       const known = newestPerBranch.get(branch)
-      if (supported.includes(branch) && (known === undefined || compareDotted(release.version, known.version) > 0)) {
+      if (supported.includes(branch) && (known === undefined || compareVersions(release.version, known.version) > 0)) {
         newestPerBranch.set(branch, release)
       }
     }
 
     // version.inc lists the supported branches newest first.
     const current = new Map<number, [string, ReleaseEntry][]>()
-    const currentReleases = [...newestPerBranch.values()].sort((a, b) => compareDotted(b.version, a.version))
+    const currentReleases = [...newestPerBranch.values()].sort((a, b) => compareVersions(b.version, a.version))
     for (const release of currentReleases) {
       appendTo(current, majorOf(release.version), [release.version, currentEntry(release)])
     }
@@ -274,7 +276,7 @@ export class PhpNetStandIn {
   private supportedVersionsByMajor(): Map<number, string[]> {
     const byMajor = new Map<number, string[]>()
     const withReleases = new Set(this.releases.map((release) => branchOf(release.version)))
-    const branches = this.supportedBranchList().filter((branch) => withReleases.has(branch)).sort(compareDotted)
+    const branches = this.supportedBranchList().filter((branch) => withReleases.has(branch)).sort(compareVersions)
     for (const branch of branches) {
       appendTo(byMajor, majorOf(branch), branch)
     }
@@ -361,18 +363,6 @@ function compareVersion(queryParts: number[], version: string): number {
   return 0
 }
 
-function compareDotted(a: string, b: string): number {
-  const partsA = a.split('.').map(Number)
-  const partsB = b.split('.').map(Number)
-  for (let i = 0; i < Math.max(partsA.length, partsB.length); i++) {
-    const difference = (partsA[i] ?? 0) - (partsB[i] ?? 0)
-    if (difference !== 0) {
-      return difference
-    }
-  }
-
-  return 0
-}
 
 function branchOf(version: string): string {
   return version.split('.').slice(0, 2).join('.')

@@ -9,8 +9,8 @@
 // bench/layer-cost.ts, and the figures go to CACHE/bench-results/build.json.
 //
 // Run: npx tsx bench/build-layers.ts [--cache-dir DIR] [--variants size-gcc-cold,...]
-// Default cache folder: RUNTIME_LAYER_ACTION_CACHE_DIR, else /work/bench-cache. Needs root,
-// debootstrap, bubblewrap and the Debian archive, like the native builder.
+// Default cache folder: BENCH_CACHE_DIR, else .cache/bench in the repository (harness.ts).
+// Needs root, debootstrap, bubblewrap and the Debian archive, like the native builder.
 
 import { execFile } from 'node:child_process'
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises'
@@ -24,6 +24,7 @@ import { defaultBuildRoot, ensureBuildRoot, type Compiler, type Optimization } f
 import { planExtensions } from '../src/extensions.js'
 import { zipLayer } from '../src/package.js'
 import { actionRoot } from '../src/paths.js'
+import { DEFAULT_CACHE_DIR } from './harness.js'
 import { describeMachine, formatTable, type Machine } from './machine.js'
 
 const execFileAsync = promisify(execFile)
@@ -161,7 +162,7 @@ function printReport(report: BuildReport): void {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      'cache-dir': { type: 'string', default: process.env.RUNTIME_LAYER_ACTION_CACHE_DIR || '/work/bench-cache' },
+      'cache-dir': { type: 'string', default: DEFAULT_CACHE_DIR },
       variants: { type: 'string', default: VARIANTS.map((variant) => variant.name).join(',') }
     }
   })

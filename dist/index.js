@@ -100987,10 +100987,20 @@ function dockerBuildCommand(options) {
 }
 /** Builds the layer with Docker and returns the exported layer folder and build.sh's summary. */
 async function buildDocker(options) {
+    // The pecl build context must exist even when no PECL extension is selected.
+    const emptyPeclDir = options.peclDir === undefined ? await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'php-layer-pecl-')) : undefined;
+    try {
+        return await runDockerBuild(options, emptyPeclDir ?? options.peclDir);
+    }
+    finally {
+        if (emptyPeclDir !== undefined) {
+            await (0,promises_.rm)(emptyPeclDir, { recursive: true, force: true });
+        }
+    }
+}
+async function runDockerBuild(options, peclDir) {
     const run = options.exec ?? exec.exec;
     const outputDir = (0,external_node_path_.resolve)(options.outputDir);
-    // The pecl build context must exist even when no PECL extension is selected.
-    const peclDir = options.peclDir ?? (await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'php-layer-pecl-')));
     const command = dockerBuildCommand({ ...options, peclDir });
     // The local exporter adds files to the folder, so clear what an earlier export left.
     await (0,promises_.rm)((0,external_node_path_.join)(outputDir, 'layer'), { recursive: true, force: true });
@@ -103232,6 +103242,9 @@ function encodeEvent(event) {
 ;// CONCATENATED MODULE: ./src/emulator/runtime-api.ts
 
 
+/** Requests kept in the log, so that a long-running emulator does not grow without bound. */
+const MAX_REQUEST_RECORDS = 100_000;
+const REQUEST_RECORDS_TRIM = 10_000;
 const NEXT_PATH = `${RUNTIME_API_PREFIX}/runtime/invocation/next`;
 const INIT_ERROR_PATH = `${RUNTIME_API_PREFIX}/runtime/init/error`;
 const REPORT_PATH = new RegExp(`^${RUNTIME_API_PREFIX}/runtime/invocation/([^/]+)/(response|error)$`);
@@ -103459,6 +103472,10 @@ function answer(context, request, response, status, body, headers = {}, requestI
         ...(bodyBytes === undefined ? {} : { bodyBytes }),
         connection: context.connectionNumber(request)
     });
+    // Trimmed in batches, because removing one entry at a time would copy the whole log per request.
+    if (context.requests.length >= MAX_REQUEST_RECORDS + REQUEST_RECORDS_TRIM) {
+        context.requests.splice(0, REQUEST_RECORDS_TRIM);
+    }
     sendBody(response, status, body, headers);
 }
 function decodePathSegment(segment) {
@@ -103787,7 +103804,7 @@ class RequestTooLargeError extends Error {
  * same port.
  */
 class RuntimeApiEmulator {
-    /** Every runtime API request with the status it got, in the order the emulator responded. */
+    /** The runtime API requests with the status each got, oldest first: the last 100,000 to 110,000. */
     requests = [];
     /** Settings of the emulated function. */
     config;

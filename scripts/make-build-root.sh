@@ -137,9 +137,10 @@ fetch_source() {
     return 0
   fi
 
-  log "warning: apt-get source $package (newest, from $suite-security) failed; using the $suite release version"
+  log "warning: apt-get source $package failed for the newest version (from $suite-security); trying the version in $suite itself"
   in_root sh -c "cd $source_dir && apt-get source -q $package/$suite" >/dev/null ||
     fail "apt-get source $package/$suite failed inside $root_dir"
+  log "using $package $(in_root sh -c "cd $source_dir && ls -d ${package}-*/" | head -n 1 | tr -d /) from $suite"
 }
 
 fetch_source libxml2

@@ -94,10 +94,20 @@ export function dockerBuildCommand(options: DockerBuildOptions & { peclDir: stri
 
 /** Builds the layer with Docker and returns the exported layer folder and build.sh's summary. */
 export async function buildDocker(options: DockerBuildOptions): Promise<DockerBuildResult> {
+  // The pecl build context must exist even when no PECL extension is selected.
+  const emptyPeclDir = options.peclDir === undefined ? await mkdtemp(join(tmpdir(), 'php-layer-pecl-')) : undefined
+  try {
+    return await runDockerBuild(options, emptyPeclDir ?? options.peclDir!)
+  } finally {
+    if (emptyPeclDir !== undefined) {
+      await rm(emptyPeclDir, { recursive: true, force: true })
+    }
+  }
+}
+
+async function runDockerBuild(options: DockerBuildOptions, peclDir: string): Promise<DockerBuildResult> {
   const run = options.exec ?? exec.exec
   const outputDir = resolve(options.outputDir)
-  // The pecl build context must exist even when no PECL extension is selected.
-  const peclDir = options.peclDir ?? (await mkdtemp(join(tmpdir(), 'php-layer-pecl-')))
   const command = dockerBuildCommand({ ...options, peclDir })
 
   // The local exporter adds files to the folder, so clear what an earlier export left.

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -121,9 +122,13 @@ describe('buildDocker', () => {
     const calls: Array<{ command: string; args: string[] }> = []
     const info = { phpVersion: '8.2.32', configureLine: './configure', cflags: '-Os', durations: { make: 1 }, modules: ['curl'], bundle: [], phpBytes: 1 }
 
+    const peclContextFiles: string[][] = []
+
     // Stands in for the docker CLI: writes what --output type=local would export.
     const exec = async (command: string, args: string[], _options?: ExecOptions): Promise<number> => {
       calls.push({ command, args })
+      const peclArgument = args.find((arg) => arg.startsWith('pecl=')) ?? 'pecl='
+      peclContextFiles.push(await readdir(peclArgument.slice('pecl='.length)))
       await mkdir(join(outputDir, 'layer', 'bin'), { recursive: true })
       await writeFile(join(outputDir, 'build-info.json'), JSON.stringify(info))
       return 0
@@ -142,8 +147,9 @@ describe('buildDocker', () => {
     expect(result.info).toEqual(info)
     expect(calls).toHaveLength(1)
     expect(calls[0]?.command).toBe('docker')
+    expect(peclContextFiles).toEqual([[]])
     const peclContext = calls[0]?.args.find((arg) => arg.startsWith('pecl=')) as string
-    expect(await readdir(peclContext.slice('pecl='.length))).toEqual([])
+    expect(existsSync(peclContext.slice('pecl='.length))).toBe(false)
   })
 
   test('clears an earlier export', async () => {

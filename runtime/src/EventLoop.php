@@ -71,6 +71,7 @@ final class EventLoop
      */
     public static function boot(): self
     {
+        self::createOpcacheFileCacheFolder();
         $environment = getenv();
         $logger = Logger::fromEnvironment($environment, STDOUT);
         $taskRoot = $environment['LAMBDA_TASK_ROOT'] ?? (getcwd() ?: '.');
@@ -97,6 +98,20 @@ final class EventLoop
         }
 
         return $loop;
+    }
+
+    /**
+     * Creates the folder that opcache.file_cache names when it is missing. opcache leaves its
+     * file cache off in a PHP process that starts without the folder, so this process runs
+     * without it and the PHP processes that bootstrap starts later in the sandbox use it.
+     */
+    private static function createOpcacheFileCacheFolder(): void
+    {
+        $folder = ini_get('opcache.file_cache');
+        if (is_string($folder) && $folder !== '' && !is_dir($folder)) {
+            // Without the folder the file cache stays off, which costs compile time only.
+            @mkdir($folder, 0777, true);
+        }
     }
 
     /** Returns the loop that boot() created. */

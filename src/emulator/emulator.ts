@@ -58,7 +58,7 @@ export class RequestTooLargeError extends Error {
  * same port.
  */
 export class RuntimeApiEmulator {
-  /** Every runtime API request with the status it got, in the order the emulator responded. */
+  /** The runtime API requests with the status each got, oldest first: the last 100,000 to 110,000. */
   readonly requests: RequestRecord[] = []
   /** Settings of the emulated function. */
   readonly config: FunctionConfig

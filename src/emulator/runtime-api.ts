@@ -18,6 +18,10 @@ import {
 } from './protocol.js'
 import type { InitErrorReport, NextWaiter, RuntimeState } from './runtime-state.js'
 
+/** Requests kept in the log, so that a long-running emulator does not grow without bound. */
+export const MAX_REQUEST_RECORDS = 100_000
+const REQUEST_RECORDS_TRIM = 10_000
+
 /** Log entry of a runtime API request and the emulator's response. */
 export interface RequestRecord {
   method: string
@@ -333,6 +337,10 @@ function answer(
     ...(bodyBytes === undefined ? {} : { bodyBytes }),
     connection: context.connectionNumber(request)
   })
+  // Trimmed in batches, because removing one entry at a time would copy the whole log per request.
+  if (context.requests.length >= MAX_REQUEST_RECORDS + REQUEST_RECORDS_TRIM) {
+    context.requests.splice(0, REQUEST_RECORDS_TRIM)
+  }
 
   sendBody(response, status, body, headers)
 }

@@ -7,7 +7,7 @@ packages="
   php8.2-cli php8.2-curl phpunit
   autoconf automake libtool cmake make g++ pkg-config
   debootstrap bubblewrap busybox-static
-  binutils ccache xz-utils zip unzip gpg gpgv ca-certificates curl openssl
+  binutils ccache xz-utils zip unzip gpg gpgv ca-certificates curl openssl strace
 "
 
 missing=""

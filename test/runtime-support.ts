@@ -36,6 +36,8 @@ export interface StartOptions {
   taskRoot?: string
   /** bootstrap to run; default runtime/bootstrap. */
   command?: string
+  /** Arguments of `command`, for a command that wraps bootstrap (strace, for example). */
+  args?: string[]
   /** Emulator settings; the timeout defaults to 10 s. */
   emulator?: EmulatorOptions
 }
@@ -52,6 +54,7 @@ export async function startRuntime(handler: string, options: StartOptions = {}):
 
   const runtime = new RuntimeProcess({
     command: options.command ?? BOOTSTRAP,
+    ...(options.args === undefined ? {} : { args: options.args }),
     emulator,
     handler,
     taskRoot: options.taskRoot ?? FIXTURES,

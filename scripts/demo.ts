@@ -227,8 +227,8 @@ async function printResult(outputs: ActionOutputs): Promise<void> {
   const info = await readLayerInfoFromZip(zipPaths[0]!)
   const report = { phpVersion: info.phpVersion, extensions: info.extensions, layers }
   console.log(`Layer zip: ${zipPaths.join(', ')}`)
-  console.log(`sha256:    ${(outputs.values['zip-sha256'] ?? '').split('\n').join(', ')}\n`)
-  console.log(renderReportMarkdown(report))
+  console.log(`sha256:    ${(outputs.values['zip-sha256'] ?? '').split('\n').join(', ')}`)
+  // The Report group above printed the ARN table, so only the release notes repeat it.
   console.log('\nRelease notes the action would write for a new release (release: true):\n')
   console.log(replaceMarkedSection('', renderReportMarkdown(report)))
 }

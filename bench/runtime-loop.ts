@@ -15,7 +15,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-import { RuntimeApiEmulator, RuntimeProcess, lambdaEnvironment } from '../src/emulator/index.js'
+import { RuntimeApiEmulator, RuntimeProcess } from '../src/emulator/index.js'
+import { clientEnvironment } from './harness.js'
 
 const BOOTSTRAP = fileURLToPath(new URL('../runtime/bootstrap', import.meta.url))
 const SYSTEM_PHP = execFileSync('sh', ['-c', 'command -v php'], { encoding: 'utf8' }).trim()
@@ -59,20 +60,11 @@ async function timeToFirstNext(taskRoot: string): Promise<number> {
   })
   const { port } = server.address() as AddressInfo
 
-  const env = lambdaEnvironment({
-    runtimeApi: `127.0.0.1:${port}`,
-    handler: 'noop.handler',
-    taskRoot,
-    optDir: '/opt',
-    functionName: 'bench',
-    functionVersion: '$LATEST',
-    memorySizeMb: 1024,
-    region: 'us-east-1',
-    now: new Date()
-  })
+  const client = { command: BOOTSTRAP, args: [], cwd: taskRoot, taskRootInClient: taskRoot, handler: 'noop.handler', env: { BOOTSTRAP_PHP: SYSTEM_PHP } }
+  const env = clientEnvironment(client, `127.0.0.1:${port}`)
 
   const startedAt = performance.now()
-  const child = spawn(BOOTSTRAP, [], { cwd: taskRoot, env: { ...env, BOOTSTRAP_PHP: SYSTEM_PHP }, stdio: 'ignore' })
+  const child = spawn(client.command, client.args, { cwd: client.cwd, env, stdio: 'ignore' })
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()))
 
   await nextReached

@@ -63,7 +63,7 @@ describe('example workflows', () => {
     rmSync(workspace, { recursive: true, force: true })
   })
 
-  it('exist', () => {
+  it('lists the three examples', () => {
     expect(files.sort()).toEqual(['php-versions.yml', 'release.yml', 'scheduled-rebuild.yml'])
   })
 
@@ -80,8 +80,8 @@ describe('example workflows', () => {
 
   it.each(files)('%s passes valid inputs', (file) => {
     for (const step of actionSteps(file)) {
-      const given = Object.fromEntries(Object.entries(step.with ?? {}).map(([name, value]) => [name, substitute(String(value))]))
-      const inputs: Inputs = { ...DEFAULT_INPUTS, 'github-token': 'ghs_example', ...given }
+      const stepInputs = Object.fromEntries(Object.entries(step.with ?? {}).map(([name, value]) => [name, substitute(String(value))]))
+      const inputs: Inputs = { ...DEFAULT_INPUTS, 'github-token': 'ghs_example', ...stepInputs }
 
       let errors: string[] = []
       try {

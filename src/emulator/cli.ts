@@ -3,6 +3,7 @@ import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 
+import { createCliLog, readCliArguments, waitForShutdownSignal } from '../cli-support.js'
 import { errorMessage } from '../errors.js'
 import { RuntimeApiEmulator } from './emulator.js'
 import { RuntimeProcess } from './process.js'
@@ -121,22 +122,12 @@ export function parseCliArgs(argv: string[], environment: NodeJS.ProcessEnv = pr
 
 /** Runs the CLI and resolves with the process exit code. */
 export async function runCli(argv: string[]): Promise<number> {
-  let settings: CliSettings | undefined
-  try {
-    settings = parseCliArgs(argv)
-  } catch (error) {
-    process.stderr.write(`${errorMessage(error)}\nRun with --help for the options.\n`)
-    return 2
+  const parsed = readCliArguments(argv, parseCliArgs, HELP)
+  if ('exitCode' in parsed) {
+    return parsed.exitCode
   }
-
-  if (settings === undefined) {
-    process.stdout.write(HELP)
-    return 0
-  }
-
-  const log = (message: string): void => {
-    process.stderr.write(`${new Date().toISOString()} [emulator] ${message}\n`)
-  }
+  const settings = parsed.settings
+  const log = createCliLog('emulator')
 
   const emulator = new RuntimeApiEmulator({
     timeoutMs: settings.timeoutMs,
@@ -187,13 +178,6 @@ async function invokeOnce(emulator: RuntimeApiEmulator, runtime: RuntimeProcess,
     await runtime.stop()
     await emulator.stop()
   }
-}
-
-function waitForShutdownSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    process.once('SIGINT', () => resolve())
-    process.once('SIGTERM', () => resolve())
-  })
 }
 
 function readEvent(value: string): Buffer {

@@ -1,7 +1,7 @@
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 
-import { errorMessage } from '../errors.js'
+import { createCliLog, readCliArguments, waitForShutdownSignal } from '../cli-support.js'
 import { DEFAULT_ACCOUNT_ID, LocalLambdaEndpoint, type EndpointRequest } from './server.js'
 
 const HELP = `Usage: npx tsx src/lambda-endpoint/cli.ts [options]
@@ -80,18 +80,11 @@ export function parseEndpointCliArgs(argv: string[]): EndpointCliSettings | unde
 
 /** Runs the CLI and resolves with the process exit code. */
 export async function runEndpointCli(argv: string[], environment: NodeJS.ProcessEnv = process.env): Promise<number> {
-  let settings: EndpointCliSettings | undefined
-  try {
-    settings = parseEndpointCliArgs(argv)
-  } catch (error) {
-    process.stderr.write(`${errorMessage(error)}\nRun with --help for the options.\n`)
-    return 2
+  const parsed = readCliArguments(argv, parseEndpointCliArgs, HELP)
+  if ('exitCode' in parsed) {
+    return parsed.exitCode
   }
-
-  if (settings === undefined) {
-    process.stdout.write(HELP)
-    return 0
-  }
+  const settings = parsed.settings
 
   const accessKeyId = environment.AWS_ACCESS_KEY_ID
   const secretAccessKey = environment.AWS_SECRET_ACCESS_KEY
@@ -100,9 +93,7 @@ export async function runEndpointCli(argv: string[], environment: NodeJS.Process
     return 2
   }
 
-  const log = (message: string): void => {
-    process.stderr.write(`${new Date().toISOString()} [lambda-endpoint] ${message}\n`)
-  }
+  const log = createCliLog('lambda-endpoint')
 
   const endpoint = new LocalLambdaEndpoint({
     port: settings.port,
@@ -117,10 +108,7 @@ export async function runEndpointCli(argv: string[], environment: NodeJS.Process
     log(`bucket ${bucket} in ${region}`)
   }
 
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve())
-    process.once('SIGTERM', () => resolve())
-  })
+  await waitForShutdownSignal()
   log('shutting down')
   await endpoint.stop()
   return 0
